@@ -1,0 +1,163 @@
+//! The visitor's auth token: the `user_uuid` the central service gave, and
+//! when the site got it, sealed in Rocket's private cookie jar.
+//!
+//! Rocket's private jar already encrypts and authenticates the value with
+//! AES-256-GCM under the app's `secret_key`, so the token itself is plain
+//! text inside that seal: `v1.{uuid}.{issued unix seconds}`. The issue time
+//! lets the server refuse a token older than [`MAX_AGE`] even when a
+//! browser keeps sending the cookie. The version prefix leaves room for
+//! another layout, and opening is split from reading the jar so that a
+//! token sealed under a retired key can be opened the same way.
+
+use rocket::http::{Cookie, CookieJar, SameSite};
+use rocket::request::{FromRequest, Outcome, Request};
+use rocket::time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::cookies::AUTH_TOKEN;
+
+/// How long a token is honoured after it was issued.
+pub const MAX_AGE: Duration = Duration::days(365);
+
+/// How far in the future an issue time may lie (clock skew between
+/// replicas) before the token is refused.
+const MAX_SKEW: Duration = Duration::minutes(5);
+
+const VERSION: &str = "v1";
+
+/// A visitor's id and when the site was given it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct AuthToken {
+    /// The central service's id for the visitor.
+    pub user: Uuid,
+    /// Unix seconds at which the site stored the token.
+    pub issued_at: i64,
+}
+
+// The visitor's id links a person across sites: keep it out of logs.
+impl std::fmt::Debug for AuthToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthToken")
+            .field("user", &"<redacted>")
+            .field("issued_at", &self.issued_at)
+            .finish()
+    }
+}
+
+impl AuthToken {
+    /// A token for `user` issued at `now`.
+    pub fn new(user: Uuid, now: OffsetDateTime) -> Self {
+        AuthToken {
+            user,
+            issued_at: now.unix_timestamp(),
+        }
+    }
+
+    /// The plain text that goes inside the seal.
+    pub fn encode(&self) -> String {
+        format!("{VERSION}.{}.{}", self.user.as_hyphenated(), self.issued_at)
+    }
+
+    /// Reads a plain text made by [`AuthToken::encode`], refusing anything
+    /// malformed, older than [`MAX_AGE`] or issued in the future.
+    pub fn decode(text: &str, now: OffsetDateTime) -> Option<Self> {
+        let mut parts = text.splitn(3, '.');
+        if parts.next()? != VERSION {
+            return None;
+        }
+        let user = Uuid::try_parse(parts.next()?).ok()?;
+        let issued_at: i64 = parts.next()?.parse().ok()?;
+        let age = now.unix_timestamp().checked_sub(issued_at)?;
+        if age > MAX_AGE.whole_seconds() || age < -MAX_SKEW.whole_seconds() {
+            return None;
+        }
+        Some(AuthToken { user, issued_at })
+    }
+
+    /// The valid token in the request's private jar, if any. Tampered,
+    /// foreign (sealed under another key) and expired values read as none.
+    pub fn from_jar(jar: &CookieJar<'_>, now: OffsetDateTime) -> Option<Self> {
+        let cookie = jar.get_private(AUTH_TOKEN)?;
+        AuthToken::decode(cookie.value(), now)
+    }
+
+    /// Seals this token into the response's private jar.
+    pub fn store(&self, jar: &CookieJar<'_>, secure: bool) {
+        let issued = OffsetDateTime::from_unix_timestamp(self.issued_at)
+            .unwrap_or_else(|_| OffsetDateTime::now_utc());
+        let cookie = Cookie::build((AUTH_TOKEN, self.encode()))
+            .path("/")
+            .max_age(MAX_AGE)
+            // Rocket gives a private cookie a one-week `Expires` unless
+            // one is set.
+            .expires(issued + MAX_AGE)
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(secure);
+        jar.add_private(cookie);
+    }
+
+    /// Deletes the token cookie.
+    pub fn remove(jar: &CookieJar<'_>) {
+        jar.remove_private(Cookie::build(AUTH_TOKEN).path("/"));
+    }
+}
+
+/// Reads the token once per request; `Option<AuthToken>` in a handler is
+/// `None` when there is no valid token.
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for AuthToken {
+    type Error = ();
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        match AuthToken::from_jar(req.cookies(), OffsetDateTime::now_utc()) {
+            Some(token) => Outcome::Success(token),
+            None => Outcome::Forward(rocket::http::Status::Unauthorized),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn now() -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(1_750_000_000).unwrap()
+    }
+
+    #[test]
+    fn round_trips() {
+        let token = AuthToken::new(Uuid::new_v4(), now());
+        assert_eq!(AuthToken::decode(&token.encode(), now()), Some(token));
+        let later = now() + MAX_AGE;
+        assert_eq!(AuthToken::decode(&token.encode(), later), Some(token));
+    }
+
+    #[test]
+    fn refuses_expired_future_and_malformed() {
+        let token = AuthToken::new(Uuid::new_v4(), now());
+        let text = token.encode();
+        let too_late = now() + MAX_AGE + Duration::seconds(1);
+        assert_eq!(AuthToken::decode(&text, too_late), None);
+        let too_early = now() - MAX_SKEW - Duration::seconds(1);
+        assert_eq!(AuthToken::decode(&text, too_early), None);
+        let user = token.user;
+        for bad in [
+            String::new(),
+            user.to_string(),
+            format!("v2.{user}.1750000000"),
+            format!("v1.{user}"),
+            format!("v1.not-a-uuid.1750000000"),
+            format!("v1.{user}.soon"),
+            format!("v1.{user}.-9223372036854775808"),
+        ] {
+            assert_eq!(AuthToken::decode(&bad, now()), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn debug_hides_the_visitor() {
+        let token = AuthToken::new(Uuid::new_v4(), now());
+        assert!(!format!("{token:?}").contains(&token.user.to_string()));
+    }
+}
