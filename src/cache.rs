@@ -198,8 +198,14 @@ mod tests {
     #[rocket::async_test]
     async fn entries_expire_after_their_own_ttl() {
         let cache = MokaCache::new();
-        cache.set("short", "1", Duration::from_millis(50)).await.unwrap();
-        cache.set("long", "2", Duration::from_secs(60)).await.unwrap();
+        cache
+            .set("short", "1", Duration::from_millis(50))
+            .await
+            .unwrap();
+        cache
+            .set("long", "2", Duration::from_secs(60))
+            .await
+            .unwrap();
         assert_eq!(cache.get("short").await.unwrap().as_deref(), Some("1"));
         rocket::tokio::time::sleep(Duration::from_millis(120)).await;
         assert_eq!(cache.get("short").await.unwrap(), None);

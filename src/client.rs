@@ -172,12 +172,7 @@ impl Central {
     /// time.
     pub(crate) async fn is_up(&self) -> bool {
         let url = format!("{}/_status/check", self.base);
-        let answer = self
-            .http
-            .get(url)
-            .timeout(self.health_timeout)
-            .send()
-            .await;
+        let answer = self.http.get(url).timeout(self.health_timeout).send().await;
         match answer {
             Ok(answer) => answer.status() == StatusCode::OK,
             Err(e) => {
@@ -193,7 +188,9 @@ impl Central {
         let call = Call::ExchangeCode;
         let url = format!("{}/api/v1/token", self.base);
         let body = rocket::serde::json::json!({ "code": code });
-        let answer: TokenAnswer = self.send(call, self.api(Method::POST, url).json(&body)).await?;
+        let answer: TokenAnswer = self
+            .send(call, self.api(Method::POST, url).json(&body))
+            .await?;
         Ok(answer.user_uuid)
     }
 
@@ -207,11 +204,17 @@ impl Central {
     }
 
     /// Writes the visitor's consent.
-    pub(crate) async fn write_consent(&self, user: Uuid, consent: Consent) -> Result<(), UpstreamError> {
+    pub(crate) async fn write_consent(
+        &self,
+        user: Uuid,
+        consent: Consent,
+    ) -> Result<(), UpstreamError> {
         let body = RemoteConsentWrite {
             preferences: Preferences { consent },
         };
-        let request = self.api(Method::POST, self.preferences_url(user)).json(&body);
+        let request = self
+            .api(Method::POST, self.preferences_url(user))
+            .json(&body);
         let _: rocket::serde::json::Value = self.send(Call::WriteConsent, request).await?;
         Ok(())
     }
@@ -226,7 +229,11 @@ impl Central {
     }
 
     fn preferences_url(&self, user: Uuid) -> String {
-        format!("{}/api/v1/users/{}/preferences", self.base, user.as_hyphenated())
+        format!(
+            "{}/api/v1/users/{}/preferences",
+            self.base,
+            user.as_hyphenated()
+        )
     }
 
     async fn send<T: serde::de::DeserializeOwned>(

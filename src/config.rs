@@ -1,5 +1,9 @@
 //! Typed configuration, read from Rocket's figment.
 
+// Errors are figment's own, as Rocket's config reports them: their size is
+// not ours to choose, and they are built once, at ignition.
+#![allow(clippy::result_large_err)]
+
 use std::fmt;
 use std::time::Duration;
 
@@ -102,7 +106,10 @@ impl fmt::Debug for Config {
             "<redacted>"
         };
         f.debug_struct("Config")
-            .field("central_cookie_service_url", &self.central_cookie_service_url)
+            .field(
+                "central_cookie_service_url",
+                &self.central_cookie_service_url,
+            )
             .field(
                 "preferences_cookie_expiry_days",
                 &self.preferences_cookie_expiry_days,
@@ -158,7 +165,9 @@ impl Config {
         figment: &Figment,
         customize: impl Fn(&mut Config),
     ) -> Result<Config, figment::Error> {
-        let legacy = Env::raw().only(&LEGACY_ENV).map(|key| key.as_str().to_lowercase().into());
+        let legacy = Env::raw()
+            .only(&LEGACY_ENV)
+            .map(|key| key.as_str().to_lowercase().into());
         let ours = Env::prefixed("ROCKET_").only(&Config::KEYS);
         let figment = Figment::from(Serialized::defaults(Config::default()))
             .merge(figment.clone())
@@ -231,8 +240,14 @@ impl Config {
             ));
         }
         let at_least_one = [
-            ("cookie_service_health_interval", self.cookie_service_health_interval),
-            ("cookie_service_health_timeout", self.cookie_service_health_timeout),
+            (
+                "cookie_service_health_interval",
+                self.cookie_service_health_interval,
+            ),
+            (
+                "cookie_service_health_timeout",
+                self.cookie_service_health_timeout,
+            ),
             ("cookie_service_timeout", self.cookie_service_timeout),
         ];
         for (key, value) in at_least_one {
@@ -309,7 +324,10 @@ mod tests {
 
     #[test]
     fn strings_from_env_are_read_loosely() {
-        let config = load(&[("cookie_service_start", "no"), ("cookie_service_timeout", "4")]);
+        let config = load(&[
+            ("cookie_service_start", "no"),
+            ("cookie_service_timeout", "4"),
+        ]);
         let config = config.unwrap();
         assert!(!config.enabled());
         assert_eq!(config.timeout(), Duration::from_secs(4));
@@ -318,8 +336,16 @@ mod tests {
     #[test]
     fn each_bad_value_names_its_key_and_value() {
         let cases = [
-            ("central_cookie_service_url", "ftp://x.example", "ftp://x.example"),
-            ("central_cookie_service_url", "cookies.canonical.com", "cookies.canonical.com"),
+            (
+                "central_cookie_service_url",
+                "ftp://x.example",
+                "ftp://x.example",
+            ),
+            (
+                "central_cookie_service_url",
+                "cookies.canonical.com",
+                "cookies.canonical.com",
+            ),
             ("preferences_cookie_expiry_days", "0", "0"),
             ("preferences_cookie_expiry_days", "-3", "-3"),
             ("cookie_service_timeout", "ten", "ten"),

@@ -77,12 +77,13 @@ impl Consent {
     /// assert!(Consent::All.allows(Category::Performance));
     /// ```
     pub fn allows(self, category: Category) -> bool {
-        match (self, category) {
-            (_, Category::Essential) | (Consent::All, _) => true,
-            (Consent::Functionality, Category::Functionality) => true,
-            (Consent::Performance, Category::Performance) => true,
-            _ => false,
-        }
+        matches!(
+            (self, category),
+            (_, Category::Essential)
+                | (Consent::All, _)
+                | (Consent::Functionality, Category::Functionality)
+                | (Consent::Performance, Category::Performance)
+        )
     }
 
     /// The wire form: `essential`, `functionality`, `performance`, `all` or

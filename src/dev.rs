@@ -6,14 +6,23 @@
 //! [`DevCentral::url`], and drive the site.
 //!
 //! ```
-//! # #[rocket::async_test] async fn main() {
+//! use rocket::local::asynchronous::Client;
 //! use rocket_cookie_service::dev::DevCentral;
+//! use rocket_cookie_service::{CookieConsent, MokaCache};
 //!
+//! # #[rocket::main]
+//! # async fn main() {
 //! let central = DevCentral::start("dev-api-key").await.unwrap();
 //! let figment = rocket::Config::figment()
 //!     .merge(("central_cookie_service_url", central.url()))
-//!     .merge(("cookie_service_api_key", "dev-api-key"));
-//! // rocket::custom(figment).attach(CookieConsent::fairing(MokaCache::new()))
+//!     .merge(("cookie_service_api_key", "dev-api-key"))
+//!     // Until its first health ping returns, a site answers 503: a test
+//!     // that does not wait for it turns the check off.
+//!     .merge(("cookie_service_health_check", false));
+//! let site = rocket::custom(figment).attach(CookieConsent::fairing(MokaCache::new()));
+//! let client = Client::untracked(site).await.unwrap();
+//! let answer = client.get("/_cookies/init").dispatch().await;
+//! assert!(answer.into_string().await.unwrap().contains("redirect"));
 //! central.stop().await;
 //! # }
 //! ```
@@ -75,6 +84,8 @@ pub enum Fault {
     WrongShape,
     /// Wait this long, then answer normally.
     Delay(Duration),
+    /// Answer with this status and this body, as JSON.
+    Answer(u16, &'static str),
 }
 
 /// One visitor's stored consent.
@@ -95,7 +106,9 @@ struct Inner {
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic elsewhere must not take the service down with it.
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl Inner {
@@ -111,6 +124,10 @@ impl Inner {
             }
             Fault::NotJson => Some(Reply::Html(Status::Ok, "<html>Oops</html>".into())),
             Fault::WrongShape => Some(Reply::Json(Status::Ok, json!({ "unexpected": [1, 2] }))),
+            Fault::Answer(code, body) => {
+                let status = Status::from_code(code).unwrap_or(Status::InternalServerError);
+                Some(Reply::Raw(status, body))
+            }
             Fault::Delay(delay) => {
                 rocket::tokio::time::sleep(delay).await;
                 None
@@ -179,7 +196,9 @@ impl DevCentral {
             .ignite()
             .await?;
         let shutdown = rocket.shutdown();
-        let task = rocket::tokio::spawn(async move { rocket.launch().await.map(|_| ()).map_err(StartError::from) });
+        let task = rocket::tokio::spawn(async move {
+            rocket.launch().await.map(|_| ()).map_err(StartError::from)
+        });
         match listening.await {
             Ok(port) => {
                 let host = match address {
@@ -197,7 +216,7 @@ impl DevCentral {
             }
             // The server stopped before listening: report why.
             Err(_) => Err(match task.await {
-                Ok(Err(e)) => e.into(),
+                Ok(Err(e)) => e,
                 _ => StartError("it stopped before listening".into()),
             }),
         }
@@ -234,7 +253,9 @@ impl DevCentral {
 
     /// When `user`'s consent was last written, as the API reports it.
     pub fn updated_at_of(&self, user: Uuid) -> Option<String> {
-        lock(&self.inner.visitors).get(&user).and_then(|s| s.updated_at.clone())
+        lock(&self.inner.visitors)
+            .get(&user)
+            .and_then(|s| s.updated_at.clone())
     }
 
     /// Stores `consent` for `user`, as a choice made on another site would,
@@ -304,6 +325,7 @@ enum Reply {
     Json(Status, Value),
     Html(Status, String),
     Redirect(String),
+    Raw(Status, &'static str),
 }
 
 impl Reply {
@@ -321,6 +343,10 @@ impl<'r> Responder<'r, 'static> for Reply {
             Reply::Html(status, body) => Response::build_from(body.respond_to(req)?)
                 .status(status)
                 .header(ContentType::HTML)
+                .ok(),
+            Reply::Raw(status, body) => Response::build_from(body.respond_to(req)?)
+                .status(status)
+                .header(ContentType::JSON)
                 .ok(),
             Reply::Redirect(to) => Response::build()
                 .status(Status::Found)
@@ -416,7 +442,10 @@ async fn token(inner: &State<Arc<Inner>>, _key: Bearer, body: Option<Json<Value>
     if let Some(reply) = inner.enter(Endpoint::Token).await {
         return reply;
     }
-    let code = body.as_ref().and_then(|b| b.get("code")).and_then(Value::as_str);
+    let code = body
+        .as_ref()
+        .and_then(|b| b.get("code"))
+        .and_then(Value::as_str);
     match code.and_then(|code| lock(&inner.codes).remove(code)) {
         Some(user) => Reply::Json(Status::Ok, json!({ "user_uuid": user })),
         None => Reply::error(Status::BadRequest, "invalid or used code"),

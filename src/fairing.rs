@@ -94,7 +94,10 @@ pub(crate) struct Service {
 impl Service {
     /// The visitor's central consent, read once per [`READ_WINDOW`] however
     /// many requests ask at the same time.
-    pub(crate) async fn read_consent(&self, user: Uuid) -> Result<RemoteConsent, Arc<UpstreamError>> {
+    pub(crate) async fn read_consent(
+        &self,
+        user: Uuid,
+    ) -> Result<RemoteConsent, Arc<UpstreamError>> {
         self.reads
             .try_get_with(user, self.central.read_consent(user))
             .await
@@ -195,7 +198,9 @@ impl Fairing for ConsentFairing {
 
     async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
         let path = req.uri().path();
-        let ours = path.strip_prefix(BASE).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+        let ours = path
+            .strip_prefix(BASE)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
         if !ours || req.rocket().state::<Service>().is_none() {
             return;
         }
@@ -207,11 +212,18 @@ impl Fairing for ConsentFairing {
     }
 
     async fn on_shutdown(&self, _: &Rocket<Orbit>) {
-        let handle = self.health_task.lock().ok().and_then(|mut slot| slot.take());
+        let handle = self
+            .health_task
+            .lock()
+            .ok()
+            .and_then(|mut slot| slot.take());
         if let Some(handle) = handle {
             // The task watches the shutdown signal itself; this only makes
             // sure it is gone before Rocket returns.
-            if rocket::tokio::time::timeout(Duration::from_secs(5), handle).await.is_err() {
+            if rocket::tokio::time::timeout(Duration::from_secs(5), handle)
+                .await
+                .is_err()
+            {
                 log::warn!("cookie service: health check did not stop in time");
             }
         }

@@ -30,7 +30,11 @@ pub(crate) struct Health {
 impl Health {
     /// `checked: false` turns the check off: the service always counts as up.
     pub(crate) fn new(cache: Arc<dyn Cache>, checked: bool, ttl: Duration) -> Self {
-        Health { cache, checked, ttl }
+        Health {
+            cache,
+            checked,
+            ttl,
+        }
     }
 
     pub(crate) fn is_checked(&self) -> bool {

@@ -6,8 +6,8 @@
 //! `/\x`, tabs and newlines inside, leading control characters, userinfo)
 //! resolves to another host here too and is refused.
 
-use url::{Position, Url};
 use rocket::http::uri::Host;
+use url::{Position, Url};
 
 /// Where to send the browser when the return URI is missing or unsafe.
 pub(crate) const FALLBACK: &str = "/";
@@ -130,8 +130,14 @@ mod tests {
             ("/", "/"),
             ("/docs?q=1#top", "/docs?q=1#top"),
             ("docs", "/docs"),
-            ("http://a.localhost:8000/page?x=1", "http://a.localhost:8000/page?x=1"),
-            ("https://a.localhost:8000/page", "https://a.localhost:8000/page"),
+            (
+                "http://a.localhost:8000/page?x=1",
+                "http://a.localhost:8000/page?x=1",
+            ),
+            (
+                "https://a.localhost:8000/page",
+                "https://a.localhost:8000/page",
+            ),
             ("HTTP://A.LOCALHOST:8000/p", "http://a.localhost:8000/p"),
             // Same scheme, no slashes: a browser reads it as a path too.
             ("http:evil.example", "http://a.localhost:8000/evil.example"),
@@ -144,8 +150,14 @@ mod tests {
     #[test]
     fn default_ports_follow_the_scheme() {
         let site = site("example.com");
-        assert_eq!(site.safe_return(Some("https://example.com/a")), "https://example.com/a");
-        assert_eq!(site.safe_return(Some("http://example.com/a")), "http://example.com/a");
+        assert_eq!(
+            site.safe_return(Some("https://example.com/a")),
+            "https://example.com/a"
+        );
+        assert_eq!(
+            site.safe_return(Some("http://example.com/a")),
+            "http://example.com/a"
+        );
         assert_eq!(site.safe_return(Some("https://example.com:8443/a")), "/");
     }
 

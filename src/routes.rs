@@ -80,9 +80,10 @@ impl ApiError {
     fn upstream(error: &UpstreamError) -> Self {
         log::warn!("cookie service: {error}");
         match error {
-            UpstreamError::Timeout(_) => {
-                ApiError::new(Status::GatewayTimeout, "Cookie service did not answer in time")
-            }
+            UpstreamError::Timeout(_) => ApiError::new(
+                Status::GatewayTimeout,
+                "Cookie service did not answer in time",
+            ),
             _ => ApiError::new(Status::BadGateway, "Cookie service failed"),
         }
     }
@@ -277,7 +278,10 @@ async fn set_preferences(
     body: Result<PreferencesBody, BodyError>,
 ) -> Answer<Saved> {
     if provenance == Provenance::CrossSite {
-        return Err(ApiError::new(Status::Forbidden, "Cross-site request refused"));
+        return Err(ApiError::new(
+            Status::Forbidden,
+            "Cross-site request refused",
+        ));
     }
     let token = token.ok_or_else(ApiError::not_authenticated)?;
     let consent = body.map_err(BodyError::into_api)?.0;
@@ -466,9 +470,18 @@ mod tests {
 
     #[test]
     fn bodies() {
-        assert_eq!(parse_body(r#"{"preferences":{"consent":"all"}}"#), Ok(Consent::All));
-        assert_eq!(parse_body(r#"{"preferences":{"consent":"ALL"}}"#), Err("invalid consent"));
-        assert_eq!(parse_body(r#"{"preferences":{"consent":1}}"#), Err("wrong shape"));
+        assert_eq!(
+            parse_body(r#"{"preferences":{"consent":"all"}}"#),
+            Ok(Consent::All)
+        );
+        assert_eq!(
+            parse_body(r#"{"preferences":{"consent":"ALL"}}"#),
+            Err("invalid consent")
+        );
+        assert_eq!(
+            parse_body(r#"{"preferences":{"consent":1}}"#),
+            Err("wrong shape")
+        );
         assert_eq!(parse_body(r#"{"consent":"all"}"#), Err("wrong shape"));
         assert_eq!(parse_body(r#"{"preferences":"#), Err("malformed"));
         assert_eq!(parse_body("null"), Err("wrong shape"));

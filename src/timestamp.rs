@@ -20,7 +20,10 @@ pub fn parse(text: &str) -> Option<OffsetDateTime> {
     }
     let decoded;
     let text = if text.contains('%') {
-        decoded = text.replace("%3A", ":").replace("%3a", ":").replace("%2B", "+");
+        decoded = text
+            .replace("%3A", ":")
+            .replace("%3a", ":")
+            .replace("%2B", "+");
         decoded.as_str()
     } else {
         text
@@ -45,8 +48,12 @@ pub fn parse(text: &str) -> Option<OffsetDateTime> {
 pub fn format(now: OffsetDateTime) -> String {
     let now = now.to_offset(UtcOffset::UTC);
     let millis = now.millisecond();
-    let trimmed = now.replace_nanosecond(u32::from(millis) * 1_000_000).unwrap_or(now);
-    trimmed.format(&Rfc3339).unwrap_or_else(|_| now.unix_timestamp().to_string())
+    let trimmed = now
+        .replace_nanosecond(u32::from(millis) * 1_000_000)
+        .unwrap_or(now);
+    trimmed
+        .format(&Rfc3339)
+        .unwrap_or_else(|_| now.unix_timestamp().to_string())
 }
 
 #[cfg(test)]
@@ -81,7 +88,13 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_a_time() {
-        for text in ["", "yesterday", "2024-13-01T00:00:00Z", "1714557600", "2024-05-01"] {
+        for text in [
+            "",
+            "yesterday",
+            "2024-13-01T00:00:00Z",
+            "1714557600",
+            "2024-05-01",
+        ] {
             assert_eq!(parse(text), None, "{text}");
         }
     }

@@ -147,7 +147,7 @@ mod tests {
             user.to_string(),
             format!("v2.{user}.1750000000"),
             format!("v1.{user}"),
-            format!("v1.not-a-uuid.1750000000"),
+            "v1.not-a-uuid.1750000000".to_owned(),
             format!("v1.{user}.soon"),
             format!("v1.{user}.-9223372036854775808"),
         ] {
