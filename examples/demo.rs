@@ -55,9 +55,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let config = Config::from_figment(&figment)?;
 
     // Without a central service named in the environment, run one here.
-    let named = ["CENTRAL_COOKIE_SERVICE_URL", "ROCKET_CENTRAL_COOKIE_SERVICE_URL"]
-        .iter()
-        .any(|key| std::env::var_os(key).is_some());
+    let named = [
+        "CENTRAL_COOKIE_SERVICE_URL",
+        "ROCKET_CENTRAL_COOKIE_SERVICE_URL",
+    ]
+    .iter()
+    .any(|key| std::env::var_os(key).is_some());
     let central = if named {
         None
     } else {
