@@ -139,9 +139,7 @@ impl Inner {
 /// A running development central service.
 pub struct DevCentral {
     inner: Arc<Inner>,
-    url: String,
-    shutdown: Shutdown,
-    task: JoinHandle<Result<(), StartError>>,
+    server: Running,
 }
 
 impl DevCentral {
@@ -180,51 +178,17 @@ impl DevCentral {
             },
             ..rocket::Config::debug_default()
         };
-        let (bound, listening) = oneshot::channel();
-        let bound = Mutex::new(Some(bound));
         let rocket = rocket::custom(config)
             .manage(inner.clone())
             .mount("/", routes![health, session, token, read, write])
-            .register("/", catchers![error])
-            .attach(AdHoc::on_liftoff("Report port", move |rocket| {
-                let port = rocket.config().port;
-                if let Some(bound) = lock(&bound).take() {
-                    let _ = bound.send(port);
-                }
-                Box::pin(async {})
-            }))
-            .ignite()
-            .await?;
-        let shutdown = rocket.shutdown();
-        let task = rocket::tokio::spawn(async move {
-            rocket.launch().await.map(|_| ()).map_err(StartError::from)
-        });
-        match listening.await {
-            Ok(port) => {
-                let host = match address {
-                    IpAddr::V4(ip) if ip.is_unspecified() => "127.0.0.1".to_owned(),
-                    IpAddr::V6(ip) if ip.is_unspecified() => "[::1]".to_owned(),
-                    IpAddr::V6(ip) => format!("[{ip}]"),
-                    IpAddr::V4(ip) => ip.to_string(),
-                };
-                Ok(DevCentral {
-                    inner,
-                    url: format!("http://{host}:{port}"),
-                    shutdown,
-                    task,
-                })
-            }
-            // The server stopped before listening: report why.
-            Err(_) => Err(match task.await {
-                Ok(Err(e)) => e,
-                _ => StartError("it stopped before listening".into()),
-            }),
-        }
+            .register("/", catchers![error]);
+        let server = serve(rocket).await?;
+        Ok(DevCentral { inner, server })
     }
 
     /// The base URL, for `central_cookie_service_url`.
     pub fn url(&self) -> &str {
-        &self.url
+        self.server.url()
     }
 
     /// Makes the health endpoint answer 200 (`true`) or 503 (`false`).
@@ -271,6 +235,11 @@ impl DevCentral {
         lock(&self.inner.visitors).insert(user, stored);
     }
 
+    /// Every visitor the service knows.
+    pub fn visitors(&self) -> Vec<Uuid> {
+        lock(&self.inner.visitors).keys().copied().collect()
+    }
+
     /// Forgets `user`, so the API answers 404 for it.
     pub fn forget(&self, user: Uuid) {
         lock(&self.inner.visitors).remove(&user);
@@ -285,20 +254,91 @@ impl DevCentral {
 
     /// Stops the service and waits for it to close.
     pub async fn stop(self) {
-        self.shutdown.notify();
-        let _ = self.task.await;
+        self.server.stop().await;
     }
 }
 
-/// The development central service could not start.
+/// A server could not start.
 #[derive(Debug, thiserror::Error)]
-#[error("could not start the development central service: {0}")]
+#[error("could not start the server: {0}")]
 pub struct StartError(String);
 
 impl From<rocket::Error> for StartError {
     fn from(error: rocket::Error) -> Self {
         // Displaying a Rocket error marks it handled.
         StartError(error.to_string())
+    }
+}
+
+/// A Rocket server running in the background of this process, as
+/// [`serve`] starts it.
+pub struct Running {
+    url: String,
+    port: u16,
+    shutdown: Shutdown,
+    task: JoinHandle<Result<(), StartError>>,
+}
+
+impl Running {
+    /// `http://{address}:{port}`, with a loopback address where the server
+    /// listens on all of them.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Asks the server to shut down and waits until it has.
+    pub async fn stop(self) {
+        self.shutdown.notify();
+        let _ = self.task.await;
+    }
+}
+
+/// Launches `rocket` in the background and returns once it listens, with
+/// the port it got (set `port = 0` in its config for any free one). Useful
+/// to put a site with the fairing on a real socket in a test.
+pub async fn serve(rocket: rocket::Rocket<rocket::Build>) -> Result<Running, StartError> {
+    let (bound, listening) = oneshot::channel();
+    let bound = Mutex::new(Some(bound));
+    let rocket = rocket
+        .attach(AdHoc::on_liftoff("Report the port", move |rocket| {
+            let config = rocket.config();
+            if let Some(bound) = lock(&bound).take() {
+                let _ = bound.send((config.address, config.port));
+            }
+            Box::pin(async {})
+        }))
+        .ignite()
+        .await?;
+    let shutdown = rocket.shutdown();
+    let task =
+        rocket::tokio::spawn(
+            async move { rocket.launch().await.map(|_| ()).map_err(StartError::from) },
+        );
+    match listening.await {
+        Ok((address, port)) => {
+            let host = match address {
+                IpAddr::V4(ip) if ip.is_unspecified() => "127.0.0.1".to_owned(),
+                IpAddr::V6(ip) if ip.is_unspecified() => "[::1]".to_owned(),
+                IpAddr::V6(ip) => format!("[{ip}]"),
+                IpAddr::V4(ip) => ip.to_string(),
+            };
+            Ok(Running {
+                url: format!("http://{host}:{port}"),
+                port,
+                shutdown,
+                task,
+            })
+        }
+        // The server stopped before listening: report why.
+        Err(_) => Err(match task.await {
+            Ok(Err(e)) => e,
+            _ => StartError("it stopped before listening".into()),
+        }),
     }
 }
 

@@ -10,48 +10,21 @@
 //! `http://b.localhost:8000` are two sites to the browser, so a choice made
 //! on one showing up on the other is the shared service at work. Honours
 //! `ROCKET_PORT`, `ROCKET_ADDRESS`, `ROCKET_SECRET_KEY` and every key of
-//! the crate's configuration.
+//! the crate's configuration. With `npm ci` run first, the pages use the
+//! real banner script, `@canonical/cookie-policy`.
+
+mod site;
 
 use rocket::fairing::AdHoc;
-use rocket::figment::Figment;
-use rocket::{get, routes};
 use rocket_cookie_service::dev::DevCentral;
-use rocket_cookie_service::{Category, Config, Consent, CookieConsent, MokaCache};
-use rocket_dyn_templates::{context, Template};
+use rocket_cookie_service::Config;
 
 /// The key the site and the local development central service share.
 const DEV_API_KEY: &str = "dev-api-key";
 
-#[get("/")]
-fn index(consent: Consent) -> Template {
-    page("Home", consent)
-}
-
-#[get("/other")]
-fn other(consent: Consent) -> Template {
-    page("Another page", consent)
-}
-
-/// The same page for every path: what the server knows of the visitor's
-/// consent, and the controls to change it.
-fn page(title: &str, consent: Consent) -> Template {
-    Template::render(
-        "index",
-        context! {
-            title,
-            consent: consent.as_str(),
-            functionality: consent.allows(Category::Functionality),
-            performance: consent.allows(Category::Performance),
-        },
-    )
-}
-
 #[rocket::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut figment: Figment = rocket::Config::figment().merge((
-        "template_dir",
-        concat!(env!("CARGO_MANIFEST_DIR"), "/templates"),
-    ));
+    let mut figment = rocket::Config::figment();
     let config = Config::from_figment(&figment)?;
 
     // Without a central service named in the environment, run one here.
@@ -78,15 +51,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(central) => format!("{} (development, in this process)", central.url()),
         None => config.central_cookie_service_url.clone(),
     };
+    let client = if site::bundle_installed() {
+        "@canonical/cookie-policy (from node_modules)"
+    } else {
+        "the demo's own page script (run `npm ci` for the real banner)"
+    };
 
-    rocket::custom(figment)
-        .attach(Template::fairing())
-        .attach(CookieConsent::fairing(MokaCache::new()))
+    site::rocket(figment)
         .attach(AdHoc::on_liftoff("Where to go", move |rocket| {
             let port = rocket.config().port;
             Box::pin(async move {
                 println!();
                 println!("  Central service: {central_url}");
+                println!("  Banner script:   {client}");
                 println!("  Site A:          http://a.localhost:{port}");
                 println!("  Site B:          http://b.localhost:{port}");
                 println!();
@@ -94,7 +71,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 println!();
             })
         }))
-        .mount("/", routes![index, other])
         .launch()
         .await?;
 
