@@ -58,6 +58,7 @@ pub struct Config {
     /// Bearer key for the central service's API. Empty means every API call
     /// will be refused upstream; a warning is logged at start.
     /// Default: empty.
+    #[serde(deserialize_with = "text_or_number")]
     pub cookie_service_api_key: String,
     /// `false` attaches nothing: no routes, no health check. Default: `true`.
     pub cookie_service_start: bool,
@@ -266,6 +267,22 @@ impl Config {
     }
 }
 
+/// A key made only of digits arrives from the environment as a number.
+fn text_or_number<'de, D: serde::Deserializer<'de>>(de: D) -> Result<String, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Text {
+        Text(String),
+        Unsigned(u64),
+        Signed(i64),
+    }
+    Ok(match Text::deserialize(de)? {
+        Text::Text(text) => text,
+        Text::Unsigned(n) => n.to_string(),
+        Text::Signed(n) => n.to_string(),
+    })
+}
+
 /// A value that deserialised but is out of range.
 struct Invalid {
     key: &'static str,
@@ -356,6 +373,14 @@ mod tests {
             assert!(error.contains(key), "{key}={value}: {error}");
             assert!(error.contains(shown), "{key}={value}: {error}");
         }
+    }
+
+    #[test]
+    fn an_all_digit_api_key_is_still_text() {
+        let figment = Figment::from(rocket::Config::default())
+            .merge(("cookie_service_api_key", 1234567890u64));
+        let config = Config::from_figment(&figment).unwrap();
+        assert_eq!(config.cookie_service_api_key, "1234567890");
     }
 
     #[test]

@@ -374,6 +374,26 @@ async fn callback_sets_the_token_and_lands_on_the_page_it_came_from() {
 }
 
 #[rocket::async_test]
+async fn outside_debug_the_token_is_secure() {
+    let site = Site::with(|f| f.select("release")).await;
+    let (_, code) = site.central.issue_code();
+    let response = site
+        .get(&format!("/_cookies/callback?code={code}&return_uri=/"))
+        .dispatch()
+        .await;
+    let jar = response.cookies();
+    assert_eq!(jar.get("_cookies_auth_token").unwrap().secure(), Some(true));
+    assert_eq!(
+        jar.get("_cookies_redirect_attempted").unwrap().secure(),
+        Some(true)
+    );
+
+    let site = Site::new().await;
+    let (_, token) = site.sign_in().await;
+    assert_ne!(token.secure(), Some(true), "debug serves plain http");
+}
+
+#[rocket::async_test]
 async fn callback_without_a_good_code_redirects_without_a_token() {
     let site = Site::new().await;
     let long = "x".repeat(600);
