@@ -86,6 +86,8 @@ pub enum Fault {
     Delay(Duration),
     /// Answer with this status and this body, as JSON.
     Answer(u16, &'static str),
+    /// Start a 200 answer, then break the connection off mid-body.
+    CloseMidAnswer,
 }
 
 /// One visitor's stored consent.
@@ -128,6 +130,7 @@ impl Inner {
                 let status = Status::from_code(code).unwrap_or(Status::InternalServerError);
                 Some(Reply::Raw(status, body))
             }
+            Fault::CloseMidAnswer => Some(Reply::Broken),
             Fault::Delay(delay) => {
                 rocket::tokio::time::sleep(delay).await;
                 None
@@ -366,6 +369,7 @@ enum Reply {
     Html(Status, String),
     Redirect(String),
     Raw(Status, &'static str),
+    Broken,
 }
 
 impl Reply {
@@ -388,11 +392,37 @@ impl<'r> Responder<'r, 'static> for Reply {
                 .status(status)
                 .header(ContentType::JSON)
                 .ok(),
+            Reply::Broken => Response::build()
+                .header(ContentType::JSON)
+                .streamed_body(BrokenBody { sent: false })
+                .ok(),
             Reply::Redirect(to) => Response::build()
                 .status(Status::Found)
                 .raw_header("Location", to)
                 .ok(),
         }
+    }
+}
+
+/// A body that sends the start of a JSON answer, then fails, so the server
+/// drops the connection mid-answer.
+struct BrokenBody {
+    sent: bool,
+}
+
+impl rocket::tokio::io::AsyncRead for BrokenBody {
+    fn poll_read(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        buf: &mut rocket::tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        if self.sent {
+            let broken = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected fault");
+            return std::task::Poll::Ready(Err(broken));
+        }
+        self.sent = true;
+        buf.put_slice(br#"{"preferences": {"cons"#);
+        std::task::Poll::Ready(Ok(()))
     }
 }
 

@@ -151,21 +151,16 @@ async fn init<'a>(
 
     let remote = match service.read_consent(token.user).await {
         Ok(remote) => remote,
-        Err(e) if matches!(*e, UpstreamError::UnknownVisitor(_)) => {
-            log::info!("cookie service: {e}; dropping its token");
-            AuthToken::remove(jar);
-            return Ok(Json(redirect_or_none(service, jar)));
-        }
-        Err(e) => return Err(ApiError::upstream(&e)),
+        Err(e) => return unknown_or_failed(service, jar, &e),
     };
 
     let chosen = local.filter(|local| local.is_set());
     match chosen {
         Some(local) if offline && local_wins(local_ts, &remote) => {
-            service
-                .write_consent(token.user, local)
-                .await
-                .map_err(|e| ApiError::upstream(&e))?;
+            // The offline flag goes only once the choice is safely upstream.
+            if let Err(e) = service.write_consent(token.user, local).await {
+                return unknown_or_failed(service, jar, &e);
+            }
             cookies::clear_offline(jar);
             Ok(Json(Action::OfflinePreferencesSynced))
         }
@@ -185,6 +180,22 @@ async fn init<'a>(
             Ok(Json(set_preferences_now(remote.preferences.consent, now)))
         }
     }
+}
+
+/// An upstream failure in `init`: a visitor the central service does not
+/// know loses the token and goes through the redirect again (keeping its
+/// local choice for the sync after it); anything else is a JSON error.
+fn unknown_or_failed<'a>(
+    service: &'a Service,
+    jar: &CookieJar<'_>,
+    error: &UpstreamError,
+) -> Answer<Action<'a>> {
+    if let UpstreamError::UnknownVisitor(_) = error {
+        log::info!("cookie service: {error}; dropping its token");
+        AuthToken::remove(jar);
+        return Ok(Json(redirect_or_none(service, jar)));
+    }
+    Err(ApiError::upstream(error))
 }
 
 /// Whether the site's consent, last synced at `ts`, is recent enough not to
