@@ -271,15 +271,15 @@ impl Config {
 fn text_or_number<'de, D: serde::Deserializer<'de>>(de: D) -> Result<String, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
-    enum Text {
+    enum Given {
         Text(String),
         Unsigned(u64),
         Signed(i64),
     }
-    Ok(match Text::deserialize(de)? {
-        Text::Text(text) => text,
-        Text::Unsigned(n) => n.to_string(),
-        Text::Signed(n) => n.to_string(),
+    Ok(match Given::deserialize(de)? {
+        Given::Text(text) => text,
+        Given::Unsigned(n) => n.to_string(),
+        Given::Signed(n) => n.to_string(),
     })
 }
 
