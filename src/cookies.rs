@@ -35,12 +35,22 @@ fn value<'a>(jar: &'a CookieJar<'_>, name: &str) -> Option<&'a str> {
 
 /// The consent the banner script stored on this site, if it is readable.
 pub(crate) fn local_consent(jar: &CookieJar<'_>) -> Option<Consent> {
-    value(jar, ACCEPTED)?.parse().ok()
+    consent_value(value(jar, ACCEPTED)?)
 }
 
 /// When this site last synced with the central service, if readable.
 pub(crate) fn freshness(jar: &CookieJar<'_>) -> Option<OffsetDateTime> {
-    timestamp::parse(value(jar, FRESHNESS_TS)?)
+    freshness_value(value(jar, FRESHNESS_TS)?)
+}
+
+/// Reads a `_cookies_accepted` value.
+pub(crate) fn consent_value(value: &str) -> Option<Consent> {
+    value.parse().ok()
+}
+
+/// Reads a `_cookies_freshness_ts` value.
+pub(crate) fn freshness_value(value: &str) -> Option<OffsetDateTime> {
+    timestamp::parse(value)
 }
 
 /// Whether the banner script saved a choice while the central service was

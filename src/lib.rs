@@ -115,6 +115,10 @@ mod token;
 #[cfg(feature = "dev-central")]
 pub mod dev;
 
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use cache::{Cache, CacheError, MokaCache};
 pub use client::{Call, Preferences, RemoteConsent, UpstreamError};
 pub use config::{Config, PRODUCTION_URL, STAGING_URL};

@@ -82,8 +82,10 @@ impl Site {
     }
 
     fn resolve(&self, uri: &str) -> Option<String> {
-        if Url::parse(uri).is_ok() {
-            let target = self.base.as_ref()?.join(uri).ok()?;
+        // Absolute on its own: read it as such, even where a browser on an
+        // `http` page would take `http:x` as a path, since the page's scheme
+        // is not known here.
+        if let Ok(target) = Url::parse(uri) {
             return self.owns(&target).then(|| target.into());
         }
         let unknown;
@@ -139,8 +141,6 @@ mod tests {
                 "https://a.localhost:8000/page",
             ),
             ("HTTP://A.LOCALHOST:8000/p", "http://a.localhost:8000/p"),
-            // Same scheme, no slashes: a browser reads it as a path too.
-            ("http:evil.example", "http://a.localhost:8000/evil.example"),
         ];
         for (uri, expected) in cases {
             assert_eq!(site.safe_return(Some(uri)), expected, "{uri}");
@@ -175,6 +175,7 @@ mod tests {
             "/.//evil.example",
             "http://evil.example/",
             "https:evil.example",
+            "http:evil.example",
             "https://a.localhost:8000@evil.example/",
             "http://user:pw@a.localhost:8000/",
             "http://a.localhost:8001/",
@@ -203,5 +204,93 @@ mod tests {
         assert!(site.is_origin("http://a.localhost:8000"));
         assert!(!site.is_origin("http://evil.example"));
         assert!(!site.is_origin("null"));
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Pieces browsers and parsers disagree on, to build hostile URIs.
+        fn piece() -> impl Strategy<Value = &'static str> {
+            prop::sample::select(vec![
+                "",
+                "/",
+                "//",
+                "///",
+                "\\",
+                "/\\",
+                "\\/",
+                "http:",
+                "https:",
+                "HTTP://",
+                "javascript:",
+                "data:",
+                " ",
+                "\t",
+                "\n",
+                "\r",
+                "\u{0}",
+                "\u{1f}",
+                "%2F",
+                "%5C",
+                "%2f%2f",
+                "@",
+                ":",
+                ".",
+                "..",
+                "?",
+                "#",
+                "a.localhost",
+                "a.localhost:8000",
+                "evil.example",
+                ":8000",
+                ":80",
+                "\u{2215}",
+                "\u{ff0f}",
+                "\u{3002}",
+                "user:pw@",
+                "[::1]",
+                "127.0.0.1",
+                "xn--",
+                "%00",
+            ])
+        }
+
+        fn hostile() -> impl Strategy<Value = String> {
+            prop_oneof![
+                prop::collection::vec(piece(), 1..8).prop_map(|p| p.concat()),
+                any::<String>(),
+            ]
+        }
+
+        const CALLBACK: &str = "http://a.localhost:8000/_cookies/callback?code=x";
+
+        /// What a browser does with the `Location` the callback sends.
+        fn followed(location: &str) -> Url {
+            Url::parse(CALLBACK).unwrap().join(location).unwrap()
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(4096))]
+
+            #[test]
+            fn every_accepted_uri_lands_on_the_site(uri in hostile()) {
+                let site = site("a.localhost:8000");
+                let location = site.safe_return(Some(&uri));
+                let target = followed(&location);
+                prop_assert!(matches!(target.scheme(), "http" | "https"), "{uri:?} -> {location}");
+                prop_assert_eq!(target.host_str(), Some("a.localhost"), "{:?} -> {}", uri, location);
+                prop_assert_eq!(target.port_or_known_default(), Some(8000));
+                prop_assert!(target.username().is_empty() && target.password().is_none());
+            }
+
+            #[test]
+            fn same_site_pages_are_kept(path in "(/[a-z0-9._~-]{0,12}){1,4}", query in "[a-z0-9=&]{0,16}") {
+                let site = site("a.localhost:8000");
+                let page = format!("http://a.localhost:8000{path}?{query}");
+                let expected = Url::parse(&page).unwrap();
+                prop_assert_eq!(site.safe_return(Some(&page)), expected.as_str());
+            }
+        }
     }
 }

@@ -432,6 +432,16 @@ fn json_error(status: Status, _: &Request<'_>) -> ApiError {
     ApiError::new(status, message)
 }
 
+/// [`PreferencesBody::parse`], with the reason as text.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn parse_body(text: &str) -> Result<Consent, &'static str> {
+    PreferencesBody::parse(text).map_err(|e| match e {
+        BodyError::Malformed => "malformed",
+        BodyError::WrongShape => "wrong shape",
+        _ => "invalid consent",
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -469,14 +479,6 @@ mod tests {
         assert!(is_fresh(now - Duration::hours(23), now));
         assert!(!is_fresh(now - Duration::hours(25), now));
         assert!(!is_fresh(now + Duration::days(30), now));
-    }
-
-    fn parse_body(text: &str) -> Result<Consent, &'static str> {
-        PreferencesBody::parse(text).map_err(|e| match e {
-            BodyError::Malformed => "malformed",
-            BodyError::WrongShape => "wrong shape",
-            _ => "invalid consent",
-        })
     }
 
     #[test]

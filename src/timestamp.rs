@@ -107,4 +107,65 @@ mod tests {
         let back = parse(&text).unwrap();
         assert!((now - back).abs() < rocket::time::Duration::milliseconds(1));
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+        use rocket::time::format_description::well_known::Iso8601;
+
+        fn instant() -> impl Strategy<Value = OffsetDateTime> {
+            // 1970 to 2100, to the microsecond.
+            (0i64..4_102_444_800, 0u32..1_000_000).prop_map(|(secs, micros)| {
+                OffsetDateTime::from_unix_timestamp(secs).unwrap()
+                    + rocket::time::Duration::microseconds(i64::from(micros))
+            })
+        }
+
+        fn offset() -> impl Strategy<Value = UtcOffset> {
+            (-14i8..=14, prop::sample::select(vec![0i8, 30, 45]))
+                .prop_map(|(h, m)| UtcOffset::from_hms(h, if h < 0 { -m } else { m }, 0).unwrap())
+        }
+
+        /// The same instant written in one of the forms the protocol meets.
+        fn written(t: OffsetDateTime, offset: UtcOffset, form: u8) -> String {
+            let local = t.to_offset(offset);
+            match form {
+                0 => local.format(&Rfc3339).unwrap(),
+                1 => local.format(&Iso8601::DEFAULT).unwrap(),
+                2 => format(t),
+                // Python's naive `isoformat()`, in UTC.
+                _ => {
+                    let utc = t.to_offset(UtcOffset::UTC);
+                    let naive = format_description!(
+                        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]"
+                    );
+                    utc.format(&naive).unwrap()
+                }
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2048))]
+
+            #[test]
+            fn comparison_is_an_order_on_instants(
+                a in instant(), b in instant(), oa in offset(), ob in offset(),
+                fa in 0u8..4, fb in 0u8..4,
+            ) {
+                let pa = parse(&written(a, oa, fa)).expect("parses");
+                let pb = parse(&written(b, ob, fb)).expect("parses");
+                // Forms with milliseconds lose the microseconds.
+                let ms = |t: OffsetDateTime| (t.unix_timestamp_nanos() / 1_000_000) as i64;
+                if ms(a) != ms(b) {
+                    prop_assert_eq!(ms(pa).cmp(&ms(pb)), ms(a).cmp(&ms(b)));
+                }
+                prop_assert_eq!(pa.cmp(&pb), pb.cmp(&pa).reverse());
+            }
+
+            #[test]
+            fn never_panics(text in any::<String>()) {
+                let _ = parse(&text);
+            }
+        }
+    }
 }

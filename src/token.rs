@@ -160,4 +160,61 @@ mod tests {
         let token = AuthToken::new(Uuid::new_v4(), now());
         assert!(!format!("{token:?}").contains(&token.user.to_string()));
     }
+
+    mod properties {
+        use super::*;
+        use base64::engine::general_purpose::STANDARD;
+        use base64::Engine;
+        use proptest::prelude::*;
+        use rocket::http::private::cookie::{Cookie, CookieJar, Key};
+
+        /// Seals `text` as Rocket's private jar does.
+        fn seal(key: &Key, text: String) -> String {
+            let mut jar = CookieJar::new();
+            jar.private_mut(key).add(Cookie::new(AUTH_TOKEN, text));
+            jar.get(AUTH_TOKEN).unwrap().value().to_owned()
+        }
+
+        fn open(key: &Key, sealed: String) -> Option<AuthToken> {
+            let jar = CookieJar::new();
+            let cookie = jar.private(key).decrypt(Cookie::new(AUTH_TOKEN, sealed))?;
+            AuthToken::decode(cookie.value(), now())
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(512))]
+
+            #[test]
+            fn sealing_then_opening_is_the_identity(bytes in any::<[u8; 16]>(), age in 0i64..31_536_000) {
+                let key = Key::generate();
+                let token = AuthToken {
+                    user: Uuid::from_bytes(bytes),
+                    issued_at: now().unix_timestamp() - age,
+                };
+                prop_assert_eq!(open(&key, seal(&key, token.encode())), Some(token));
+            }
+
+            #[test]
+            fn any_bit_flip_is_refused(bytes in any::<[u8; 16]>(), bit in any::<prop::sample::Index>()) {
+                let key = Key::generate();
+                let token = AuthToken::new(Uuid::from_bytes(bytes), now());
+                let mut raw = STANDARD.decode(seal(&key, token.encode())).unwrap();
+                let bit = bit.index(raw.len() * 8);
+                raw[bit / 8] ^= 1 << (bit % 8);
+                prop_assert_eq!(open(&key, STANDARD.encode(raw)), None);
+            }
+
+            #[test]
+            fn another_key_is_refused(bytes in any::<[u8; 16]>()) {
+                let token = AuthToken::new(Uuid::from_bytes(bytes), now());
+                let sealed = seal(&Key::generate(), token.encode());
+                prop_assert_eq!(open(&Key::generate(), sealed), None);
+            }
+
+            #[test]
+            fn decoding_never_panics(text in any::<String>()) {
+                let _ = AuthToken::decode(&text, now());
+            }
+        }
+    }
 }
