@@ -28,6 +28,7 @@
 //! ```
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -392,9 +393,11 @@ impl<'r> Responder<'r, 'static> for Reply {
                 .status(status)
                 .header(ContentType::JSON)
                 .ok(),
+            // A `Content-Length` longer than the body: once the start is
+            // out, the server has to close the connection mid-answer.
             Reply::Broken => Response::build()
                 .header(ContentType::JSON)
-                .streamed_body(BrokenBody { sent: false })
+                .sized_body(BrokenBody::START.len() + 64, BrokenBody::default())
                 .ok(),
             Reply::Redirect(to) => Response::build()
                 .status(Status::Found)
@@ -404,25 +407,47 @@ impl<'r> Responder<'r, 'static> for Reply {
     }
 }
 
-/// A body that sends the start of a JSON answer, then fails, so the server
-/// drops the connection mid-answer.
+/// The start of a JSON answer, a pause (so it goes out on the wire), then
+/// an early end.
+#[derive(Default)]
 struct BrokenBody {
     sent: bool,
+    pause: Option<std::pin::Pin<Box<rocket::tokio::time::Sleep>>>,
+}
+
+impl BrokenBody {
+    const START: &'static [u8] = br#"{"preferences": {"cons"#;
 }
 
 impl rocket::tokio::io::AsyncRead for BrokenBody {
     fn poll_read(
         mut self: std::pin::Pin<&mut Self>,
-        _: &mut std::task::Context<'_>,
+        cx: &mut std::task::Context<'_>,
         buf: &mut rocket::tokio::io::ReadBuf<'_>,
     ) -> std::task::Poll<std::io::Result<()>> {
-        if self.sent {
-            let broken = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "injected fault");
-            return std::task::Poll::Ready(Err(broken));
+        if !self.sent {
+            self.sent = true;
+            buf.put_slice(Self::START);
+            return std::task::Poll::Ready(Ok(()));
         }
-        self.sent = true;
-        buf.put_slice(br#"{"preferences": {"cons"#);
-        std::task::Poll::Ready(Ok(()))
+        let pause = self
+            .pause
+            .get_or_insert_with(|| Box::pin(rocket::tokio::time::sleep(Duration::from_millis(50))));
+        // Then end early: nothing more is put in `buf`.
+        pause.as_mut().poll(cx).map(Ok)
+    }
+}
+
+impl rocket::tokio::io::AsyncSeek for BrokenBody {
+    fn start_seek(self: std::pin::Pin<&mut Self>, _: std::io::SeekFrom) -> std::io::Result<()> {
+        Ok(())
+    }
+
+    fn poll_complete(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<u64>> {
+        std::task::Poll::Ready(Ok(0))
     }
 }
 
