@@ -5,9 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rocket::fairing::{self, Fairing, Info, Kind};
-use rocket::http::Header;
 use rocket::tokio::task::JoinHandle;
-use rocket::{Build, Orbit, Request, Response, Rocket};
+use rocket::{Build, Orbit, Rocket};
 use uuid::Uuid;
 
 use crate::cache::Cache;
@@ -125,7 +124,7 @@ impl Fairing for ConsentFairing {
     fn info(&self) -> Info {
         Info {
             name: "Cookie Consent",
-            kind: Kind::Ignite | Kind::Liftoff | Kind::Response | Kind::Shutdown | Kind::Singleton,
+            kind: Kind::Ignite | Kind::Liftoff | Kind::Shutdown | Kind::Singleton,
         }
     }
 
@@ -194,21 +193,6 @@ impl Fairing for ConsentFairing {
         if let Ok(mut slot) = self.health_task.lock() {
             *slot = Some(handle);
         }
-    }
-
-    async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
-        let path = req.uri().path();
-        let ours = path
-            .strip_prefix(BASE)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
-        if !ours || req.rocket().state::<Service>().is_none() {
-            return;
-        }
-        res.set_header(Header::new(
-            "Cache-Control",
-            "no-store, no-cache, must-revalidate, private",
-        ));
-        res.set_header(Header::new("Pragma", "no-cache"));
     }
 
     async fn on_shutdown(&self, _: &Rocket<Orbit>) {

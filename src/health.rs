@@ -1,12 +1,16 @@
 //! The central service's health: pinged by a background task, kept in the
 //! [`Cache`](crate::Cache), read by requests.
 //!
-//! Requests never wait on the ping: they only read what the task last
-//! wrote. A missing entry (the task has not answered yet, or stopped) reads
-//! as down, like the Flask original.
+//! Requests never wait on the ping, nor on the cache: the task mirrors each
+//! result it writes, with its TTL, into one atomic word that requests read
+//! without a lock or an allocation. A missing or expired result (the task
+//! has not answered yet, or stopped) reads as down, like the Flask
+//! original. With a cache shared between replicas, the task is also the
+//! place that reads the shared entry back into the mirror.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
 
 use rocket::tokio::time::{interval, MissedTickBehavior};
 use rocket::Shutdown;
@@ -25,15 +29,44 @@ pub(crate) struct Health {
     cache: Arc<dyn Cache>,
     checked: bool,
     ttl: Duration,
+    mirror: Arc<Mirror>,
+}
+
+/// The last recorded result: bit 0 is "up", the rest the instant it
+/// expires, in milliseconds since [`since`].
+#[derive(Default)]
+struct Mirror(AtomicU64);
+
+/// The origin of the mirror's clock.
+fn since() -> Instant {
+    static START: OnceLock<Instant> = OnceLock::new();
+    *START.get_or_init(Instant::now)
+}
+
+fn millis(at: Instant) -> u64 {
+    u64::try_from(at.saturating_duration_since(since()).as_millis()).unwrap_or(u64::MAX >> 1)
+}
+
+impl Mirror {
+    fn store(&self, up: bool, until: Instant) {
+        self.0.store((millis(until) << 1) | u64::from(up), Ordering::Release);
+    }
+
+    fn is_up(&self, now: Instant) -> bool {
+        let word = self.0.load(Ordering::Acquire);
+        word & 1 == 1 && millis(now) < word >> 1
+    }
 }
 
 impl Health {
     /// `checked: false` turns the check off: the service always counts as up.
     pub(crate) fn new(cache: Arc<dyn Cache>, checked: bool, ttl: Duration) -> Self {
+        since();
         Health {
             cache,
             checked,
             ttl,
+            mirror: Arc::default(),
         }
     }
 
@@ -43,21 +76,13 @@ impl Health {
 
     /// Whether the last health ping, still within its TTL, found the
     /// central service up.
-    pub(crate) async fn is_up(&self) -> bool {
-        if !self.checked {
-            return true;
-        }
-        match self.cache.get(KEY).await {
-            Ok(value) => value.as_deref() == Some(UP),
-            Err(e) => {
-                log::warn!("cookie service: reading health from the cache: {e}");
-                false
-            }
-        }
+    pub(crate) fn is_up(&self) -> bool {
+        !self.checked || self.mirror.is_up(Instant::now())
     }
 
     async fn record(&self, up: bool) {
         let value = if up { UP } else { DOWN };
+        self.mirror.store(up, Instant::now() + self.ttl);
         if let Err(e) = self.cache.set(KEY, value, self.ttl).await {
             log::warn!("cookie service: writing health to the cache: {e}");
         }
@@ -88,5 +113,31 @@ impl Health {
             }
         }
         log::debug!("cookie service: health check stopped");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cache::MokaCache;
+
+    #[rocket::async_test]
+    async fn a_result_holds_for_its_ttl_and_is_written_to_the_cache() {
+        let health = Health::new(Arc::new(MokaCache::new()), true, Duration::from_millis(200));
+        assert!(!health.is_up(), "nothing recorded yet reads as down");
+        health.record(true).await;
+        assert!(health.is_up());
+        assert_eq!(health.cache.get(KEY).await.unwrap().as_deref(), Some(UP));
+        rocket::tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!health.is_up(), "an expired result reads as down");
+        health.record(false).await;
+        assert!(!health.is_up());
+        assert_eq!(health.cache.get(KEY).await.unwrap().as_deref(), Some(DOWN));
+    }
+
+    #[test]
+    fn unchecked_is_always_up() {
+        let health = Health::new(Arc::new(MokaCache::new()), false, Duration::from_secs(1));
+        assert!(health.is_up());
     }
 }

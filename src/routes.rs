@@ -100,6 +100,23 @@ impl<'r> Responder<'r, 'static> for ApiError {
 
 type Answer<T> = Result<Json<T>, ApiError>;
 
+/// Every answer under `/_cookies`, errors included, is for this visitor
+/// only and never stored: set here rather than in a response fairing, so
+/// the app's other routes pay nothing for it.
+pub(crate) struct NoStore<R>(pub(crate) R);
+
+impl<'r, 'o: 'r, R: Responder<'r, 'o>> Responder<'r, 'o> for NoStore<R> {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'o> {
+        let mut response = self.0.respond_to(req)?;
+        response.set_raw_header(
+            "Cache-Control",
+            "no-store, no-cache, must-revalidate, private",
+        );
+        response.set_raw_header("Pragma", "no-cache");
+        Ok(response)
+    }
+}
+
 /// The site the request was made to, for return-URI and origin checks.
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for Site {
@@ -134,31 +151,57 @@ async fn init<'a>(
     service: &'a State<Service>,
     token: Option<AuthToken>,
     jar: &CookieJar<'_>,
-) -> Answer<Action<'a>> {
-    if !service.health.is_up().await {
-        return Err(ApiError::unavailable());
+) -> NoStore<Answer<Action<'a>>> {
+    if !service.health.is_up() {
+        return NoStore(Err(ApiError::unavailable()));
     }
     let Some(token) = token else {
-        return Ok(Json(redirect_or_none(service, jar)));
+        return NoStore(Ok(Json(redirect_or_none(service, jar))));
     };
     let now = OffsetDateTime::now_utc();
     let local = cookies::local_consent(jar);
     let local_ts = cookies::freshness(jar);
     let offline = cookies::is_offline(jar);
     if !offline && local.is_some() && local_ts.is_some_and(|ts| is_fresh(ts, now)) {
-        return Ok(Json(Action::None));
+        return NoStore(Ok(Json(Action::None)));
     }
+    // Boxed: the answers above, which most page views get, then do not
+    // carry the (large) state of the upstream calls.
+    let local = Local {
+        consent: local,
+        fresh_at: local_ts,
+        offline,
+    };
+    NoStore(Box::pin(sync(service, jar, token, local, now)).await)
+}
 
+/// What the banner script's cookies say on this site.
+struct Local {
+    consent: Option<Consent>,
+    fresh_at: Option<OffsetDateTime>,
+    offline: bool,
+}
+
+/// `init` for a visitor whose site copy is stale, missing or offline:
+/// reads the central value and, where the site's choice should win, writes
+/// it.
+async fn sync<'a>(
+    service: &'a Service,
+    jar: &CookieJar<'_>,
+    token: AuthToken,
+    local: Local,
+    now: OffsetDateTime,
+) -> Answer<Action<'a>> {
     let remote = match service.read_consent(token.user).await {
         Ok(remote) => remote,
         Err(e) => return unknown_or_failed(service, jar, &e),
     };
 
-    let chosen = local.filter(|local| local.is_set());
+    let chosen = local.consent.filter(|consent| consent.is_set());
     match chosen {
-        Some(local) if offline && local_wins(local_ts, &remote) => {
+        Some(consent) if local.offline && local_wins(local.fresh_at, &remote) => {
             // The offline flag goes only once the choice is safely upstream.
-            if let Err(e) = service.write_consent(token.user, local).await {
+            if let Err(e) = service.write_consent(token.user, consent).await {
                 return unknown_or_failed(service, jar, &e);
             }
             cookies::clear_offline(jar);
@@ -166,15 +209,15 @@ async fn init<'a>(
         }
         // A choice this site holds that the central service never got:
         // hand it on rather than overwrite it with `unset`.
-        Some(local) if !remote.preferences.consent.is_set() => {
-            if let Err(e) = service.write_consent(token.user, local).await {
+        Some(consent) if !remote.preferences.consent.is_set() => {
+            if let Err(e) = service.write_consent(token.user, consent).await {
                 log::warn!("cookie service: {e}; keeping the site's choice");
             }
             cookies::clear_offline(jar);
-            Ok(Json(set_preferences_now(local, now)))
+            Ok(Json(set_preferences_now(consent, now)))
         }
         _ => {
-            if offline {
+            if local.offline {
                 cookies::clear_offline(jar);
             }
             Ok(Json(set_preferences_now(remote.preferences.consent, now)))
@@ -237,7 +280,7 @@ async fn callback(
     site: Site,
     code: Option<&str>,
     return_uri: Option<&str>,
-) -> Found {
+) -> NoStore<Found> {
     cookies::mark_redirect_attempted(jar, service.secure);
     match code.filter(|code| is_plausible_code(code)) {
         Some(code) => match service.central.exchange_code(code).await {
@@ -249,7 +292,7 @@ async fn callback(
         },
         None => log::warn!("cookie service: callback without a usable code"),
     }
-    Found(site.safe_return(return_uri))
+    NoStore(Found(site.safe_return(return_uri)))
 }
 
 /// A code worth sending upstream: short, printable ASCII.
@@ -262,16 +305,18 @@ async fn get_preferences(
     service: &State<Service>,
     token: Option<AuthToken>,
     jar: &CookieJar<'_>,
-) -> Answer<RemoteConsent> {
-    let token = token.ok_or_else(ApiError::not_authenticated)?;
-    match service.read_consent(token.user).await {
+) -> NoStore<Answer<RemoteConsent>> {
+    let Some(token) = token else {
+        return NoStore(Err(ApiError::not_authenticated()));
+    };
+    NoStore(match service.read_consent(token.user).await {
         Ok(remote) => Ok(Json(remote)),
         Err(e) if matches!(*e, UpstreamError::UnknownVisitor(_)) => {
             AuthToken::remove(jar);
             Err(ApiError::not_authenticated())
         }
         Err(e) => Err(ApiError::upstream(&e)),
-    }
+    })
 }
 
 #[derive(Serialize)]
@@ -283,6 +328,16 @@ struct Saved {
 #[post("/set-preferences", data = "<body>")]
 async fn set_preferences(
     service: &State<Service>,
+    token: Option<AuthToken>,
+    provenance: Provenance,
+    jar: &CookieJar<'_>,
+    body: Result<PreferencesBody, BodyError>,
+) -> NoStore<Answer<Saved>> {
+    NoStore(save(service, token, provenance, jar, body).await)
+}
+
+async fn save(
+    service: &Service,
     token: Option<AuthToken>,
     provenance: Provenance,
     jar: &CookieJar<'_>,
@@ -427,9 +482,9 @@ impl<'r> FromData<'r> for PreferencesBody {
 
 /// Every error under `/_cookies` is JSON too.
 #[catch(default)]
-fn json_error(status: Status, _: &Request<'_>) -> ApiError {
+fn json_error(status: Status, _: &Request<'_>) -> NoStore<ApiError> {
     let message = status.reason().unwrap_or("Error");
-    ApiError::new(status, message)
+    NoStore(ApiError::new(status, message))
 }
 
 /// [`PreferencesBody::parse`], with the reason as text.
