@@ -85,8 +85,8 @@ pub(crate) struct Service {
     pub(crate) health: Health,
     /// Whether cookies the site sets carry `Secure` (not in debug).
     pub(crate) secure: bool,
-    /// `{central}/api/v1/cookies/session?return_uri=`, built once.
-    pub(crate) session_url: String,
+    /// `init`'s `redirect` answer, to `{central}/api/v1/cookies/session?return_uri=`.
+    pub(crate) redirect_body: String,
     reads: moka::future::Cache<Uuid, RemoteConsent>,
 }
 
@@ -156,7 +156,7 @@ impl Fairing for ConsentFairing {
             }
         };
         let service = Service {
-            session_url: central.session_url(),
+            redirect_body: routes::redirect_body(&central.session_url()),
             central,
             health: Health::new(
                 self.cache.clone(),

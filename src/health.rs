@@ -49,7 +49,8 @@ fn millis(at: Instant) -> u64 {
 
 impl Mirror {
     fn store(&self, up: bool, until: Instant) {
-        self.0.store((millis(until) << 1) | u64::from(up), Ordering::Release);
+        self.0
+            .store((millis(until) << 1) | u64::from(up), Ordering::Release);
     }
 
     fn is_up(&self, now: Instant) -> bool {

@@ -40,7 +40,7 @@ pub(crate) fn catchers() -> Vec<Catcher> {
 /// What `/_cookies/init` tells the banner script to do.
 #[derive(Debug, Serialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
-enum Action<'a> {
+pub(crate) enum Action<'a> {
     Redirect {
         redirect_url: &'a str,
     },
@@ -49,7 +49,6 @@ enum Action<'a> {
         cookies_freshness_ts: String,
     },
     OfflinePreferencesSynced,
-    None,
 }
 
 /// A JSON error: `{"error": "..."}` with a status.
@@ -100,6 +99,33 @@ impl<'r> Responder<'r, 'static> for ApiError {
 
 type Answer<T> = Result<Json<T>, ApiError>;
 
+/// `{"action": "none"}`, the answer most page views get.
+const NONE_BODY: &str = r#"{"action":"none"}"#;
+
+/// An `init` answer: most often one of two bodies fixed at launch (`none`,
+/// and `redirect`, whose URL does not change), else serialised.
+enum InitAnswer<'a> {
+    Fixed(&'a str),
+    Action(Action<'a>),
+}
+
+impl<'r, 'o: 'r, 'a: 'o> Responder<'r, 'o> for InitAnswer<'a> {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'o> {
+        match self {
+            InitAnswer::Fixed(body) => (rocket::http::ContentType::JSON, body).respond_to(req),
+            InitAnswer::Action(action) => Json(action).respond_to(req),
+        }
+    }
+}
+
+/// The `redirect` answer's body, built once from the session URL.
+pub(crate) fn redirect_body(session_url: &str) -> String {
+    let redirect = Action::Redirect {
+        redirect_url: session_url,
+    };
+    json::to_string(&redirect).unwrap_or_default()
+}
+
 /// Every answer under `/_cookies`, errors included, is for this visitor
 /// only and never stored: set here rather than in a response fairing, so
 /// the app's other routes pay nothing for it.
@@ -129,41 +155,41 @@ impl<'r> FromRequest<'r> for Site {
 
 /// No token: send the visitor to the central service once, then leave them
 /// be for a while.
-fn redirect_or_none<'a>(service: &'a Service, jar: &CookieJar<'_>) -> Action<'a> {
+fn redirect_or_none<'a>(service: &'a Service, jar: &CookieJar<'_>) -> InitAnswer<'a> {
     if cookies::redirect_attempted(jar) {
-        return Action::None;
+        return InitAnswer::Fixed(NONE_BODY);
     }
     cookies::mark_redirect_attempted(jar, service.secure);
-    Action::Redirect {
-        redirect_url: &service.session_url,
-    }
+    InitAnswer::Fixed(&service.redirect_body)
 }
 
-fn set_preferences_now(consent: Consent, now: OffsetDateTime) -> Action<'static> {
-    Action::SetPreferences {
+fn set_preferences_now(consent: Consent, now: OffsetDateTime) -> InitAnswer<'static> {
+    InitAnswer::Action(Action::SetPreferences {
         consent,
         cookies_freshness_ts: timestamp::format(now),
-    }
+    })
 }
+
+type InitResult<'a> = Result<InitAnswer<'a>, ApiError>;
 
 #[get("/init")]
 async fn init<'a>(
     service: &'a State<Service>,
     token: Option<AuthToken>,
     jar: &CookieJar<'_>,
-) -> NoStore<Answer<Action<'a>>> {
+) -> NoStore<InitResult<'a>> {
     if !service.health.is_up() {
         return NoStore(Err(ApiError::unavailable()));
     }
     let Some(token) = token else {
-        return NoStore(Ok(Json(redirect_or_none(service, jar))));
+        return NoStore(Ok(redirect_or_none(service, jar)));
     };
     let now = OffsetDateTime::now_utc();
     let local = cookies::local_consent(jar);
     let local_ts = cookies::freshness(jar);
     let offline = cookies::is_offline(jar);
     if !offline && local.is_some() && local_ts.is_some_and(|ts| is_fresh(ts, now)) {
-        return NoStore(Ok(Json(Action::None)));
+        return NoStore(Ok(InitAnswer::Fixed(NONE_BODY)));
     }
     // Boxed: the answers above, which most page views get, then do not
     // carry the (large) state of the upstream calls.
@@ -191,7 +217,7 @@ async fn sync<'a>(
     token: AuthToken,
     local: Local,
     now: OffsetDateTime,
-) -> Answer<Action<'a>> {
+) -> InitResult<'a> {
     let remote = match service.read_consent(token.user).await {
         Ok(remote) => remote,
         Err(e) => return unknown_or_failed(service, jar, &e),
@@ -205,7 +231,7 @@ async fn sync<'a>(
                 return unknown_or_failed(service, jar, &e);
             }
             cookies::clear_offline(jar);
-            Ok(Json(Action::OfflinePreferencesSynced))
+            Ok(InitAnswer::Action(Action::OfflinePreferencesSynced))
         }
         // A choice this site holds that the central service never got:
         // hand it on rather than overwrite it with `unset`.
@@ -214,13 +240,13 @@ async fn sync<'a>(
                 log::warn!("cookie service: {e}; keeping the site's choice");
             }
             cookies::clear_offline(jar);
-            Ok(Json(set_preferences_now(consent, now)))
+            Ok(set_preferences_now(consent, now))
         }
         _ => {
             if local.offline {
                 cookies::clear_offline(jar);
             }
-            Ok(Json(set_preferences_now(remote.preferences.consent, now)))
+            Ok(set_preferences_now(remote.preferences.consent, now))
         }
     }
 }
@@ -232,11 +258,11 @@ fn unknown_or_failed<'a>(
     service: &'a Service,
     jar: &CookieJar<'_>,
     error: &UpstreamError,
-) -> Answer<Action<'a>> {
+) -> InitResult<'a> {
     if let UpstreamError::UnknownVisitor(_) = error {
         log::info!("cookie service: {error}; dropping its token");
         AuthToken::remove(jar);
-        return Ok(Json(redirect_or_none(service, jar)));
+        return Ok(redirect_or_none(service, jar));
     }
     Err(ApiError::upstream(error))
 }
@@ -507,6 +533,17 @@ mod tests {
             preferences: Preferences { consent },
             updated_at: updated_at.map(str::to_owned),
         }
+    }
+
+    #[test]
+    fn fixed_bodies_are_what_serde_writes() {
+        let none: json::Value = json::from_str(NONE_BODY).unwrap();
+        assert_eq!(none, json::json!({ "action": "none" }));
+        let body: json::Value = json::from_str(&redirect_body("http://c.example/s?r=")).unwrap();
+        assert_eq!(
+            body,
+            json::json!({ "action": "redirect", "redirect_url": "http://c.example/s?r=" })
+        );
     }
 
     #[test]
