@@ -511,15 +511,19 @@ fn plot(
         .margin(20)
         .x_label_area_size(45)
         .y_label_area_size(80)
-        .build_cartesian_2d((1f64..64f64).log_scale(), 0f64..top)?;
+        .build_cartesian_2d((1f64..70f64).log_scale(), 0f64..top)?;
     chart
         .configure_mesh()
-        .x_desc("connections")
+        .x_desc("connections (log scale)")
         .y_desc("requests per second")
+        .x_labels(8)
+        .y_labels(8)
+        .light_line_style(WHITE)
         .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&|y| format!("{y:.0}"))
         .label_style(("sans-serif", 15))
         .draw()?;
-    let colours = [BLACK, BLUE, RED, GREEN, MAGENTA];
+    let colours = [BLACK, RGBColor(128, 128, 128), BLUE, RED, GREEN];
     for (i, (name, points)) in series.iter().enumerate() {
         let colour = colours[i % colours.len()];
         let line: Vec<(f64, f64)> = points.iter().map(|&(c, r)| (c as f64, r)).collect();

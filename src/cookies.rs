@@ -63,14 +63,19 @@ pub(crate) fn redirect_attempted(jar: &CookieJar<'_>) -> bool {
     jar.get(REDIRECT_ATTEMPTED).is_some()
 }
 
-pub(crate) fn mark_redirect_attempted(jar: &CookieJar<'_>, secure: bool) {
-    let cookie = Cookie::build((REDIRECT_ATTEMPTED, "1"))
+/// `_cookies_redirect_attempted=1`, for 300 s.
+pub(crate) fn redirect_attempted_cookie(secure: bool) -> Cookie<'static> {
+    Cookie::build((REDIRECT_ATTEMPTED, "1"))
         .path("/")
         .max_age(REDIRECT_ATTEMPTED_FOR)
         .http_only(true)
         .same_site(SameSite::Lax)
-        .secure(secure);
-    jar.add(cookie);
+        .secure(secure)
+        .build()
+}
+
+pub(crate) fn mark_redirect_attempted(jar: &CookieJar<'_>, secure: bool) {
+    jar.add(redirect_attempted_cookie(secure));
 }
 
 /// Deletes `_cookies_set_offline` (the banner script sets it with Path=/).

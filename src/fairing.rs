@@ -86,7 +86,7 @@ pub(crate) struct Service {
     /// Whether cookies the site sets carry `Secure` (not in debug).
     pub(crate) secure: bool,
     /// `init`'s `redirect` answer, to `{central}/api/v1/cookies/session?return_uri=`.
-    pub(crate) redirect_body: String,
+    pub(crate) redirect: routes::Redirect,
     reads: moka::future::Cache<Uuid, RemoteConsent>,
 }
 
@@ -155,15 +155,16 @@ impl Fairing for ConsentFairing {
                 return Err(rocket);
             }
         };
+        let secure = !config::is_debug(rocket.figment().profile());
         let service = Service {
-            redirect_body: routes::redirect_body(&central.session_url()),
+            redirect: routes::Redirect::new(&central.session_url(), secure),
             central,
             health: Health::new(
                 self.cache.clone(),
                 config.cookie_service_health_check,
                 config.health_ttl(),
             ),
-            secure: !config::is_debug(rocket.figment().profile()),
+            secure,
             reads: moka::future::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(READ_WINDOW)

@@ -102,28 +102,46 @@ type Answer<T> = Result<Json<T>, ApiError>;
 /// `{"action": "none"}`, the answer most page views get.
 const NONE_BODY: &str = r#"{"action":"none"}"#;
 
-/// An `init` answer: most often one of two bodies fixed at launch (`none`,
-/// and `redirect`, whose URL does not change), else serialised.
+/// An `init` answer: most often one fixed at launch (`none`, and
+/// `redirect` with its URL and cookie), else serialised.
 enum InitAnswer<'a> {
     Fixed(&'a str),
+    Redirect(&'a Redirect),
     Action(Action<'a>),
+}
+
+/// The `redirect` answer, built once: its body, and the
+/// `_cookies_redirect_attempted` cookie as a `Set-Cookie` value.
+pub(crate) struct Redirect {
+    body: String,
+    set_cookie: String,
+}
+
+impl Redirect {
+    pub(crate) fn new(session_url: &str, secure: bool) -> Redirect {
+        let redirect = Action::Redirect {
+            redirect_url: session_url,
+        };
+        Redirect {
+            body: json::to_string(&redirect).unwrap_or_default(),
+            set_cookie: cookies::redirect_attempted_cookie(secure).to_string(),
+        }
+    }
 }
 
 impl<'r, 'o: 'r, 'a: 'o> Responder<'r, 'o> for InitAnswer<'a> {
     fn respond_to(self, req: &'r Request<'_>) -> response::Result<'o> {
         match self {
             InitAnswer::Fixed(body) => (rocket::http::ContentType::JSON, body).respond_to(req),
+            InitAnswer::Redirect(redirect) => {
+                let mut response =
+                    (rocket::http::ContentType::JSON, redirect.body.as_str()).respond_to(req)?;
+                response.adjoin_raw_header("Set-Cookie", redirect.set_cookie.as_str());
+                Ok(response)
+            }
             InitAnswer::Action(action) => Json(action).respond_to(req),
         }
     }
-}
-
-/// The `redirect` answer's body, built once from the session URL.
-pub(crate) fn redirect_body(session_url: &str) -> String {
-    let redirect = Action::Redirect {
-        redirect_url: session_url,
-    };
-    json::to_string(&redirect).unwrap_or_default()
 }
 
 /// Every answer under `/_cookies`, errors included, is for this visitor
@@ -159,8 +177,7 @@ fn redirect_or_none<'a>(service: &'a Service, jar: &CookieJar<'_>) -> InitAnswer
     if cookies::redirect_attempted(jar) {
         return InitAnswer::Fixed(NONE_BODY);
     }
-    cookies::mark_redirect_attempted(jar, service.secure);
-    InitAnswer::Fixed(&service.redirect_body)
+    InitAnswer::Redirect(&service.redirect)
 }
 
 fn set_preferences_now(consent: Consent, now: OffsetDateTime) -> InitAnswer<'static> {
@@ -173,18 +190,16 @@ fn set_preferences_now(consent: Consent, now: OffsetDateTime) -> InitAnswer<'sta
 type InitResult<'a> = Result<InitAnswer<'a>, ApiError>;
 
 #[get("/init")]
-async fn init<'a>(
-    service: &'a State<Service>,
-    token: Option<AuthToken>,
-    jar: &CookieJar<'_>,
-) -> NoStore<InitResult<'a>> {
+async fn init<'a>(service: &'a State<Service>, jar: &CookieJar<'_>) -> NoStore<InitResult<'a>> {
     if !service.health.is_up() {
         return NoStore(Err(ApiError::unavailable()));
     }
-    let Some(token) = token else {
+    // Read here rather than through the `AuthToken` guard: every page view
+    // comes here, and the guard's boxed futures are a measurable share.
+    let now = OffsetDateTime::now_utc();
+    let Some(token) = AuthToken::from_jar(jar, now) else {
         return NoStore(Ok(redirect_or_none(service, jar)));
     };
-    let now = OffsetDateTime::now_utc();
     let local = cookies::local_consent(jar);
     let local_ts = cookies::freshness(jar);
     let offline = cookies::is_offline(jar);
@@ -539,11 +554,19 @@ mod tests {
     fn fixed_bodies_are_what_serde_writes() {
         let none: json::Value = json::from_str(NONE_BODY).unwrap();
         assert_eq!(none, json::json!({ "action": "none" }));
-        let body: json::Value = json::from_str(&redirect_body("http://c.example/s?r=")).unwrap();
+        let redirect = Redirect::new("http://c.example/s?r=", true);
+        let body: json::Value = json::from_str(&redirect.body).unwrap();
         assert_eq!(
             body,
             json::json!({ "action": "redirect", "redirect_url": "http://c.example/s?r=" })
         );
+        let cookie = rocket::http::Cookie::parse(redirect.set_cookie.as_str()).unwrap();
+        assert_eq!(
+            (cookie.name(), cookie.value()),
+            (cookies::REDIRECT_ATTEMPTED, "1")
+        );
+        assert_eq!(cookie.max_age(), Some(Duration::seconds(300)));
+        assert_eq!(cookie.secure(), Some(true));
     }
 
     #[test]
