@@ -734,7 +734,6 @@ fn main() {
     http.post(format!("{}/hang/false", servers.control))
         .send()
         .expect("unhang");
-    drop(row);
 
     // Coalescing: 64 concurrent page loads of one stale visitor, then 50
     // visitors with 8 loads each, each burst within one window.
