@@ -5,6 +5,7 @@
 //! cargo run --release --example loadbench             # about 5 minutes
 //! cargo run --release --example loadbench -- --quick  # about 2 minutes
 //! cargo run --release --example loadbench -- --save   # also updates benches/throughput.png
+//! cargo run --release --example loadbench -- --plot-only --save
 //! ```
 //!
 //! It starts, in a child process pinned to core 0, a development central
@@ -546,6 +547,44 @@ fn plot(
     Ok(())
 }
 
+/// Throughput against connections for the README's plot.
+fn throughput_plot(servers: &Servers, fresh: &str, seconds: u64, save: bool) {
+    let json = &format!("{}/json", servers.baseline);
+    let init = &format!("{}/_cookies/init", servers.site);
+    let unrelated = &format!("{}/unrelated", servers.site);
+    let mut series: Vec<(&str, Vec<(usize, f64)>)> = vec![
+        ("bare Rocket /json", vec![]),
+        ("bare Rocket /json, init's cookies", vec![]),
+        ("init none", vec![]),
+        ("init redirect", vec![]),
+        ("/unrelated with the fairing", vec![]),
+    ];
+    for connections in [1, 4, 16, 64] {
+        let runs = [
+            wrk(json, connections, seconds, None),
+            wrk(json, connections, seconds, Some(fresh)),
+            wrk(init, connections, seconds, Some(fresh)),
+            wrk(init, connections, seconds, None),
+            wrk(unrelated, connections, seconds, None),
+        ];
+        for (s, run) in series.iter_mut().zip(runs) {
+            s.1.push((connections, run.rps));
+        }
+    }
+    let out = "target/loadbench-throughput.png";
+    match plot(out, &series) {
+        Ok(()) => {
+            println!("plot: {out}");
+            if save {
+                let _ = std::fs::create_dir_all("benches");
+                std::fs::copy(out, "benches/throughput.png").expect("save the plot");
+                println!("plot saved to benches/throughput.png");
+            }
+        }
+        Err(e) => eprintln!("loadbench: no plot: {e}"),
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().map(String::as_str) == Some("serve") {
@@ -579,6 +618,10 @@ fn main() {
     let token = sign_in(&http, &servers.control, &servers.site);
     let fresh = fresh_cookies(&token);
     let pid = servers.child.id();
+    if args.iter().any(|a| a == "--plot-only") {
+        throughput_plot(&servers, &fresh, seconds, save);
+        return;
+    }
     println!(
         "loadbench: {} cores; servers on core 0, wrk on core 1; {seconds} s a run, \
          baseline and path in turn, best of three each",
@@ -801,56 +844,7 @@ fn main() {
         at_least: false,
     });
 
-    // Throughput against connections, for the plot.
-    let mut series: Vec<(&str, Vec<(usize, f64)>)> = vec![
-        ("bare Rocket /json", vec![]),
-        ("init none", vec![]),
-        ("init redirect", vec![]),
-        ("/unrelated with the fairing", vec![]),
-    ];
-    for connections in [1, 4, 16, 64] {
-        let runs = [
-            wrk(
-                &format!("{}/json", servers.baseline),
-                connections,
-                seconds,
-                None,
-            ),
-            wrk(
-                &format!("{}/_cookies/init", servers.site),
-                connections,
-                seconds,
-                Some(&fresh),
-            ),
-            wrk(
-                &format!("{}/_cookies/init", servers.site),
-                connections,
-                seconds,
-                None,
-            ),
-            wrk(
-                &format!("{}/unrelated", servers.site),
-                connections,
-                seconds,
-                None,
-            ),
-        ];
-        for (s, run) in series.iter_mut().zip(runs) {
-            s.1.push((connections, run.rps));
-        }
-    }
-    let out = "target/loadbench-throughput.png";
-    match plot(out, &series) {
-        Ok(()) => {
-            println!("plot: {out}");
-            if save {
-                let _ = std::fs::create_dir_all("benches");
-                std::fs::copy(out, "benches/throughput.png").expect("save the plot");
-                println!("plot saved to benches/throughput.png");
-            }
-        }
-        Err(e) => eprintln!("loadbench: no plot: {e}"),
-    }
+    throughput_plot(&servers, &fresh, seconds, save);
 
     println!();
     println!("| target | figure | limit | met |");
