@@ -89,22 +89,10 @@ async fn start_site(central: &DevCentral) -> Running {
 }
 
 /// Signs visitors in through the real callback; their `Cookie` values.
-async fn visitors(http: &reqwest::Client, site: &Running, central: &DevCentral) -> Vec<String> {
+async fn visitors(site: &Running, central: &DevCentral) -> Vec<String> {
     let mut tokens = Vec::with_capacity(VISITORS);
     for _ in 0..VISITORS {
-        let (_, code) = central.issue_code();
-        let url = format!("{}/_cookies/callback?code={code}&return_uri=/", site.url());
-        let answer = http.get(url).send().await.expect("callback answers");
-        let token = answer
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|v| v.starts_with("_cookies_auth_token="))
-            .and_then(|v| v.split(';').next())
-            .expect("a token")
-            .to_owned();
-        tokens.push(token);
+        tokens.push(central.sign_in(site.url()).await.expect("a token"));
     }
     tokens
 }
@@ -232,7 +220,7 @@ async fn main() {
         .pool_max_idle_per_host(options.connections)
         .build()
         .expect("HTTP client");
-    let tokens = Arc::new(visitors(&http, &site, &central).await);
+    let tokens = Arc::new(visitors(&site, &central).await);
 
     println!(
         "soak: {} s, {} connections, {VISITORS} visitors, central flapping up/slow/up/down every 4 s",

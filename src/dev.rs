@@ -256,6 +256,28 @@ impl DevCentral {
         (user, self.inner.new_code(user))
     }
 
+    /// Signs a new visitor in on the site served at `site` (its base URL,
+    /// such as [`Running::url`]) through the site's real callback, as the
+    /// browser's round trip would end, and returns the `Cookie` header value
+    /// (`_cookies_auth_token=...`) that carries the visitor's token. `None`
+    /// when the site cannot be reached or sets no token.
+    pub async fn sign_in(&self, site: &str) -> Option<String> {
+        let (_, code) = self.issue_code();
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .ok()?;
+        let callback = format!("{site}/_cookies/callback?code={code}&return_uri=/");
+        let answer = http.get(callback).send().await.ok()?;
+        let token = answer
+            .headers()
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .find(|value| value.starts_with("_cookies_auth_token="))?;
+        token.split(';').next().map(str::to_owned)
+    }
+
     /// Stops the service and waits for it to close.
     pub async fn stop(self) {
         self.server.stop().await;

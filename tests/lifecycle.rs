@@ -34,30 +34,6 @@ async fn site(central: &DevCentral) -> Running {
     serve(rocket).await.expect("site starts")
 }
 
-/// Signs a visitor in through the real callback; returns the `Cookie`
-/// header value that carries the token.
-async fn sign_in(http: &reqwest::Client, site: &Running, central: &DevCentral) -> String {
-    let (_, code) = central.issue_code();
-    let answer = http
-        .get(format!(
-            "{}/_cookies/callback?code={code}&return_uri=/",
-            site.url()
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(answer.status(), 302);
-    answer
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with("_cookies_auth_token="))
-        .and_then(|v| v.split(';').next())
-        .expect("a token cookie")
-        .to_owned()
-}
-
 fn http() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -87,7 +63,7 @@ async fn shutdown_with_requests_and_a_health_ping_in_flight() {
     let site = site(&central).await;
     let http = http();
     until_up(&http, &site).await;
-    let token = sign_in(&http, &site, &central).await;
+    let token = central.sign_in(site.url()).await.expect("signed in");
 
     // The next health ping hangs, and so does every consent read.
     central.set_fault(
@@ -134,7 +110,7 @@ async fn concurrent_page_loads_of_a_stale_visitor_read_once() {
     let site = site(&central).await;
     let http = http();
     until_up(&http, &site).await;
-    let token = sign_in(&http, &site, &central).await;
+    let token = central.sign_in(site.url()).await.expect("signed in");
     central.set_fault(
         Endpoint::ReadPreferences,
         Some(Fault::Delay(Duration::from_millis(300))),

@@ -269,25 +269,18 @@ impl Browser {
         .await;
     }
 
-    pub async fn close(mut self) {
+    /// Ends the WebDriver session (Chromium quits), then the driver.
+    pub async fn close(self) {
         let _ = self.client.clone().close().await;
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
-        let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        // A failed test never reaches `close`: take Chromium down with the
-        // driver's whole process group.
-        #[cfg(unix)]
-        let _ = Command::new("kill")
-            .arg("-9")
-            .arg(format!("-{}", self.driver.id()))
-            .stderr(Stdio::null())
-            .status();
+        // A failed test never reaches `close`: the driver goes, and Chromium,
+        // in the driver's own process group, with the run.
         let _ = self.driver.kill();
+        let _ = self.driver.wait();
         let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
