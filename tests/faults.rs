@@ -298,11 +298,22 @@ async fn a_port_that_refuses() {
 
     let response = site
         .get("/_cookies/get-preferences")
-        .private_cookie(token)
+        .private_cookie(token.clone())
         .dispatch()
         .await;
     let (status, _, _) = read(response).await;
     assert_eq!(status, Status::BadGateway);
+
+    let response = site
+        .post("/_cookies/set-preferences")
+        .header(ContentType::JSON)
+        .private_cookie(token)
+        .body(json!({ "preferences": { "consent": "all" } }).to_string())
+        .dispatch()
+        .await;
+    let (status, body, _) = read(response).await;
+    assert_eq!(status, Status::BadGateway);
+    assert!(body["error"].is_string());
     assert_eq!(PANICS.load(Ordering::SeqCst), 0);
 }
 
