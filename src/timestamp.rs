@@ -8,16 +8,23 @@ use rocket::time::format_description::well_known::Rfc3339;
 use rocket::time::macros::format_description;
 use rocket::time::{OffsetDateTime, PrimitiveDateTime, UtcOffset};
 
-/// Parses an ISO-8601 date-time: RFC 3339 with `Z` or an offset, or, as
-/// Python's `isoformat()` writes a naive time, no offset at all (read as
-/// UTC). A `T` or a space may separate date and time; fractions of a second
+/// Parses an ISO-8601 date-time into a UTC instant: RFC 3339 with `Z` or
+/// an offset, or, as Python's `isoformat()` writes a naive time, no offset
+/// at all (read as UTC). The year must be four digits, 1970 or later. A `T` or a space may separate date and time; fractions of a second
 /// are optional. Percent-encoded colons (as a cookie may carry them) are
 /// accepted.
 pub fn parse(text: &str) -> Option<OffsetDateTime> {
     let text = text.trim();
-    if text.len() > 64 {
+    // Four digits first: no sign, no extended years.
+    if text.len() > 64 || !text.as_bytes().get(..4)?.iter().all(u8::is_ascii_digit) {
         return None;
     }
+    parse_iso(text)
+        .and_then(|t| t.checked_to_offset(UtcOffset::UTC))
+        .filter(|t| t.year() >= 1970)
+}
+
+fn parse_iso(text: &str) -> Option<OffsetDateTime> {
     let decoded;
     let text = if text.contains('%') {
         decoded = text
