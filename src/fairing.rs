@@ -88,6 +88,8 @@ pub(crate) struct Service {
     /// `init`'s `redirect` answer, to `{central}/api/v1/cookies/session?return_uri=`.
     pub(crate) redirect: routes::Redirect,
     reads: moka::future::Cache<Uuid, RemoteConsent>,
+    /// Tokens already opened, by sealed value.
+    pub(crate) opened: crate::token::Opened,
 }
 
 impl Service {
@@ -165,6 +167,7 @@ impl Fairing for ConsentFairing {
                 config.health_ttl(),
             ),
             secure,
+            opened: crate::token::Opened::new(100_000),
             reads: moka::future::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(READ_WINDOW)

@@ -195,9 +195,10 @@ async fn init<'a>(service: &'a State<Service>, jar: &CookieJar<'_>) -> NoStore<I
         return NoStore(Err(ApiError::unavailable()));
     }
     // Read here rather than through the `AuthToken` guard: every page view
-    // comes here, and the guard's boxed futures are a measurable share.
+    // comes here, and the guard's boxed futures and the AES-GCM opening are
+    // a measurable share of it.
     let now = OffsetDateTime::now_utc();
-    let Some(token) = AuthToken::from_jar(jar, now) else {
+    let Some(token) = service.opened.open(jar, now) else {
         return NoStore(Ok(redirect_or_none(service, jar)));
     };
     let local = cookies::local_consent(jar);

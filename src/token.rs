@@ -67,11 +67,15 @@ impl AuthToken {
         }
         let user = Uuid::try_parse(parts.next()?).ok()?;
         let issued_at: i64 = parts.next()?.parse().ok()?;
-        let age = now.unix_timestamp().checked_sub(issued_at)?;
-        if age > MAX_AGE.whole_seconds() || age < -MAX_SKEW.whole_seconds() {
-            return None;
-        }
-        Some(AuthToken { user, issued_at })
+        let token = AuthToken { user, issued_at };
+        token.is_valid_at(now).then_some(token)
+    }
+
+    /// Whether the token is within its lifetime at `now`.
+    fn is_valid_at(&self, now: OffsetDateTime) -> bool {
+        now.unix_timestamp()
+            .checked_sub(self.issued_at)
+            .is_some_and(|age| age <= MAX_AGE.whole_seconds() && age >= -MAX_SKEW.whole_seconds())
     }
 
     /// The valid token in the request's private jar, if any. Tampered,
@@ -100,6 +104,34 @@ impl AuthToken {
     /// Deletes the token cookie.
     pub fn remove(jar: &CookieJar<'_>) {
         jar.remove_private(Cookie::build(AUTH_TOKEN).path("/"));
+    }
+}
+
+/// Tokens already opened, by their sealed cookie value: a page view of a
+/// returning visitor then costs a hash lookup instead of base64 and
+/// AES-GCM. Only values that opened are kept, and the age is checked again
+/// on every hit.
+pub(crate) struct Opened(moka::sync::Cache<String, AuthToken>);
+
+impl Opened {
+    pub(crate) fn new(capacity: u64) -> Self {
+        let cache = moka::sync::Cache::builder()
+            .max_capacity(capacity)
+            .time_to_idle(std::time::Duration::from_secs(600))
+            .build();
+        Opened(cache)
+    }
+
+    /// The valid token in the request's private jar, like
+    /// [`AuthToken::from_jar`], remembered by its sealed value.
+    pub(crate) fn open(&self, jar: &CookieJar<'_>, now: OffsetDateTime) -> Option<AuthToken> {
+        let sealed = jar.get(AUTH_TOKEN)?.value();
+        if let Some(token) = self.0.get(sealed) {
+            return token.is_valid_at(now).then_some(token);
+        }
+        let token = AuthToken::from_jar(jar, now)?;
+        self.0.insert(sealed.to_owned(), token);
+        Some(token)
     }
 }
 
@@ -153,6 +185,13 @@ mod tests {
         ] {
             assert_eq!(AuthToken::decode(&bad, now()), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn remembered_tokens_still_expire() {
+        let token = AuthToken::new(Uuid::new_v4(), now());
+        assert!(token.is_valid_at(now() + MAX_AGE));
+        assert!(!token.is_valid_at(now() + MAX_AGE + Duration::seconds(1)));
     }
 
     #[test]
