@@ -167,7 +167,8 @@ impl Fairing for ConsentFairing {
                 config.health_ttl(),
             ),
             secure,
-            opened: crate::token::Opened::new(100_000),
+            // ~300 bytes an entry: a few MiB at most; a miss only costs the AES-GCM.
+            opened: crate::token::Opened::new(10_000),
             reads: moka::future::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(READ_WINDOW)
