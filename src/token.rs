@@ -142,7 +142,12 @@ impl<'r> FromRequest<'r> for AuthToken {
     type Error = ();
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Self::Error> {
-        match AuthToken::from_jar(req.cookies(), OffsetDateTime::now_utc()) {
+        let (jar, now) = (req.cookies(), OffsetDateTime::now_utc());
+        let opened = match req.rocket().state::<crate::fairing::Service>() {
+            Some(service) => service.opened.open(jar, now),
+            None => AuthToken::from_jar(jar, now),
+        };
+        match opened {
             Some(token) => Outcome::Success(token),
             None => Outcome::Forward(rocket::http::Status::Unauthorized),
         }
