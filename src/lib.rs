@@ -120,7 +120,6 @@ pub mod dev;
 pub mod fuzzing;
 
 pub use cache::{Cache, CacheError, MokaCache};
-pub use client::{Call, Preferences, RemoteConsent, UpstreamError};
 pub use config::{Config, PRODUCTION_URL, STAGING_URL};
 pub use consent::{Category, Consent, InvalidConsent};
 pub use fairing::CookieConsent;
