@@ -52,8 +52,11 @@ pub struct Config {
     /// Base URL of the central service, `http` or `https`.
     /// Default: `https://cookies.canonical.com`.
     pub central_cookie_service_url: String,
-    /// Lifetime, in days, of the consent cookies the client sets; must be
-    /// at least 1. Default: `365`.
+    /// Lifetime, in days, of the consent cookies; must be at least 1. Read
+    /// and checked for parity with the Flask original, whose name it keeps:
+    /// the banner script sets `_cookies_accepted` itself, with its own
+    /// 365-day lifetime, so the site has nothing to apply it to yet.
+    /// Default: `365`.
     pub preferences_cookie_expiry_days: u32,
     /// Bearer key for the central service's API. Empty means every API call
     /// will be refused upstream; a warning is logged at start.
